@@ -176,7 +176,8 @@ class CurlTransport final : public Transport {
     curl_easy_setopt(curl, CURLOPT_ERRORBUFFER, nullptr);
     curl_easy_setopt(curl, CURLOPT_HTTPHEADER, nullptr);
 
-    if (code != CURLE_OK) return fail(classify(code, transfer), describe(code, transfer, error_buffer));
+    if (code != CURLE_OK)
+      return fail(classify(code, transfer), describe(code, transfer, error_buffer));
 
     long status = 0;
     curl_easy_getinfo(curl, CURLINFO_RESPONSE_CODE, &status);
@@ -197,7 +198,9 @@ class CurlTransport final : public Transport {
       // libcurl writes Content-Length from the body it sends; a second one would be ambiguous.
       if (request_header_is(name, "content-length")) continue;
       // "Name;" is libcurl's spelling of a header with an empty value ("Name:" would remove it).
-      const std::string line = value.empty() ? name + ";" : name + ": " + value;
+      std::string line = name;
+      line += value.empty() ? ";" : ": ";
+      line += value;
       if (!list.append(line)) {
         error.message = "out of memory building headers";
         return error;
@@ -258,7 +261,7 @@ class CurlTransport final : public Transport {
 
   [[nodiscard]] std::string describe(CURLcode code, const Transfer& transfer,
                                      const char* error_buffer) const {
-    const std::string detail =
+    std::string detail =
         trim_line_end(error_buffer[0] != '\0' ? error_buffer : curl_easy_strerror(code));
     const std::string got = std::to_string(transfer.response.body.size());
     switch (code) {

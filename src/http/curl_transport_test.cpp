@@ -28,7 +28,8 @@ using std::chrono::milliseconds;
 // An httplib server on a free loopback port, stopped and joined on destruction.
 class LocalServer {
  public:
-  explicit LocalServer(std::unique_ptr<httplib::Server> server = std::make_unique<httplib::Server>())
+  explicit LocalServer(
+      std::unique_ptr<httplib::Server> server = std::make_unique<httplib::Server>())
       : server_(std::move(server)) {}
   ~LocalServer() {
     server_->stop();
@@ -268,7 +269,7 @@ TEST(CurlTransport, PostSendsTheBodyWithContentLengthAndNoExpect) {
   request.headers.add("X-Amz-Target", "TrentService.ListKeys");
   request.headers.add("User-Agent", "custom-agent/2");
   // Large bodies are where libcurl would add "Expect: 100-continue" on its own.
-  request.body = "{\"Padding\":\"" + std::string(1536U * 1024U, 'x') + "\"}";
+  request.body = "{\"Padding\":\"" + std::string(std::size_t{1536} * 1024U, 'x') + "\"}";
   auto result = transport->send(request);
 
   ASSERT_TRUE(result.ok()) << result.error().describe();
@@ -377,7 +378,8 @@ TEST(CurlTransport, RedirectsAreNotFollowed) {
 TEST(CurlTransport, TruncatedBodyIsAnErrorNeverAShortBody) {
   RawServer raw([](int fd) {
     read_request_head(fd);
-    send_all(fd, "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: 100\r\n\r\n");
+    send_all(fd,
+             "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: 100\r\n\r\n");
     send_all(fd, "{\"Keys\":[");  // 10 of the 100 announced bytes
     ::close(fd);
   });
@@ -537,6 +539,7 @@ TEST(CurlTransport, ConcurrentUseFromEightThreads) {
   constexpr int kRequestsEach = 25;
   std::atomic<int> mismatches{0};
   std::vector<std::thread> threads;
+  threads.reserve(kThreads);
   for (int t = 0; t < kThreads; ++t) {
     threads.emplace_back([&, t] {
       for (int i = 0; i < kRequestsEach; ++i) {
@@ -572,8 +575,8 @@ void add_extension(X509* cert, X509* issuer, int nid, const char* value) {
   X509_EXTENSION_free(extension);
 }
 
-X509Ptr make_certificate(EVP_PKEY* key, const char* common_name, X509* issuer,
-                         EVP_PKEY* issuer_key, bool is_ca, long serial) {
+X509Ptr make_certificate(EVP_PKEY* key, const char* common_name, X509* issuer, EVP_PKEY* issuer_key,
+                         bool is_ca, long serial) {
   X509Ptr cert(X509_new());
   X509_set_version(cert.get(), 2);
   ASN1_INTEGER_set(X509_get_serialNumber(cert.get()), serial);
@@ -601,8 +604,8 @@ X509Ptr make_certificate(EVP_PKEY* key, const char* common_name, X509* issuer,
 }
 
 std::string write_pem(const std::string& file_name, X509* cert) {
-  const std::string path = ::testing::TempDir() + "hsmproof_http_" +
-                           std::to_string(::getpid()) + "_" + file_name;
+  std::string path =
+      ::testing::TempDir() + "hsmproof_http_" + std::to_string(::getpid()) + "_" + file_name;
   FILE* file = std::fopen(path.c_str(), "w");
   EXPECT_NE(file, nullptr);
   if (file != nullptr) {
@@ -620,10 +623,10 @@ class CurlTransportTls : public ::testing::Test {
     server_key_.reset(EVP_EC_gen("P-256"));
     ASSERT_TRUE(ca_key_ && other_ca_key_ && server_key_);
     ca_ = make_certificate(ca_key_.get(), "hsmproof test CA", nullptr, ca_key_.get(), true, 1);
-    other_ca_ = make_certificate(other_ca_key_.get(), "unrelated CA", nullptr,
-                                 other_ca_key_.get(), true, 2);
-    server_cert_ = make_certificate(server_key_.get(), "127.0.0.1", ca_.get(), ca_key_.get(),
-                                    false, 3);
+    other_ca_ = make_certificate(other_ca_key_.get(), "unrelated CA", nullptr, other_ca_key_.get(),
+                                 true, 2);
+    server_cert_ =
+        make_certificate(server_key_.get(), "127.0.0.1", ca_.get(), ca_key_.get(), false, 3);
     ca_path_ = write_pem("ca.pem", ca_.get());
     other_ca_path_ = write_pem("other_ca.pem", other_ca_.get());
   }

@@ -12,8 +12,7 @@ namespace hsmproof::http {
 namespace {
 
 bool equals_ignore_case(const std::string& a, const std::string& b) {
-  return a.size() == b.size() &&
-         std::equal(a.begin(), a.end(), b.begin(), [](char x, char y) {
+  return a.size() == b.size() && std::equal(a.begin(), a.end(), b.begin(), [](char x, char y) {
            return std::tolower(static_cast<unsigned char>(x)) ==
                   std::tolower(static_cast<unsigned char>(y));
          });
@@ -92,7 +91,8 @@ std::string url_authority(const std::string& url) {
   if (scheme_end == std::string::npos) return {};
   const auto start = scheme_end + 3;
   const auto end = url.find_first_of("/?#", start);
-  std::string authority = url.substr(start, end == std::string::npos ? std::string::npos : end - start);
+  std::string authority =
+      url.substr(start, end == std::string::npos ? std::string::npos : end - start);
   // User info ("user:password@") may hold a secret and is never the host.
   const auto at = authority.rfind('@');
   if (at != std::string::npos) authority.erase(0, at + 1);
@@ -101,12 +101,14 @@ std::string url_authority(const std::string& url) {
 
 Status check_endpoint_scheme(const std::string& url) {
   const auto scheme_end = url.find("://");
-  const std::string scheme = scheme_end == std::string::npos ? "" : to_lower(url.substr(0, scheme_end));
+  const std::string scheme =
+      scheme_end == std::string::npos ? "" : to_lower(url.substr(0, scheme_end));
   const std::string host = host_of_authority(url_authority(url));
   Error error;
   error.kind = ErrorKind::kUsage;
   if (scheme != "https" && scheme != "http") {
-    error.message = "endpoint '" + (scheme.empty() ? std::string("(no scheme)") : scheme + "://" + host) +
+    error.message = "endpoint '" +
+                    (scheme.empty() ? std::string("(no scheme)") : scheme + "://" + host) +
                     "' is not an http(s) URL; use https://HOST";
     return error;
   }

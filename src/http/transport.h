@@ -54,8 +54,8 @@ struct TransportOptions {
   std::string ca_bundle_path;  // AWS_CA_BUNDLE / SSL_CERT_FILE; empty = system store
   std::chrono::milliseconds connect_timeout{10000};
   std::chrono::milliseconds total_timeout{60000};
-  std::size_t max_response_bytes = 256U * 1024U * 1024U;  // refuse absurd bodies
-  std::string user_agent = kDefaultUserAgent;  // e.g. "hsmproof/0.1.0"
+  std::size_t max_response_bytes = std::size_t{256} * 1024U * 1024U;  // refuse absurd bodies
+  std::string user_agent = kDefaultUserAgent;                         // e.g. "hsmproof/0.1.0"
 };
 
 // libcurl-backed transport, safe to call from many threads at once (one easy handle per thread,

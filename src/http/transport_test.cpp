@@ -69,8 +69,8 @@ TEST(EndpointScheme, PlainHttpIsAcceptedForLoopbackOnly) {
 }
 
 TEST(EndpointScheme, OtherSchemesAndMissingHostsAreRefused) {
-  for (const char* url : {"ftp://localhost/", "file:///etc/passwd", "kms.amazonaws.com",
-                          "https://", "http:///path"}) {
+  for (const char* url : {"ftp://localhost/", "file:///etc/passwd", "kms.amazonaws.com", "https://",
+                          "http:///path"}) {
     auto status = check_endpoint_scheme(url);
     ASSERT_FALSE(status.ok()) << url;
     EXPECT_EQ(status.error().kind, ErrorKind::kUsage) << url;

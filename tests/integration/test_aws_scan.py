@@ -666,6 +666,16 @@ class UsageAndConfigurationTest(MotoScanTestCase):
         self.assert_location(report, "aws-kms", HOME, kms_statuses())
         self.assertEqual(result.returncode, 0)
 
+    def test_endpoint_spelled_with_localhost_and_trailing_slash(self):
+        self.passing_region()
+        port = self.moto.url.rsplit(":", 1)[1]
+        for endpoint in (f"http://localhost:{port}", f"{self.moto.url}/"):
+            with self.subTest(endpoint=endpoint):
+                result = run_hsmproof(scan_args((HOME,)), scan_env(self.sandbox, endpoint))
+                report = self.assert_consistent(result)
+                self.assert_location(report, "aws-kms", HOME, kms_statuses())
+                self.assertEqual(result.returncode, 0)
+
     def test_unreachable_cloudhsm_endpoint_is_incomplete(self):
         self.passing_region()
         env = scan_env(

@@ -53,7 +53,8 @@ void XMLCALL on_element_start(void* user, const XML_Char* name, const XML_Char**
   XmlElement element;
   const std::string_view qualified(name);
   const auto colon = qualified.rfind(':');
-  element.name = std::string(colon == std::string_view::npos ? qualified : qualified.substr(colon + 1));
+  element.name =
+      std::string(colon == std::string_view::npos ? qualified : qualified.substr(colon + 1));
   builder.open.push_back(std::move(element));
 }
 
@@ -172,14 +173,16 @@ void replace_all(std::string& text, const std::string& secret, const std::string
 }
 
 // A misbehaving or echoing server could send our own secrets back in an error body.
-void redact_secrets(Error& error, const Credentials& credentials, const http::Request& signed_request) {
+void redact_secrets(Error& error, const Credentials& credentials,
+                    const http::Request& signed_request) {
   std::vector<std::string> secrets = {credentials.secret_access_key, credentials.session_token,
                                       signed_request.headers.get("Authorization")};
   const std::string authorization = signed_request.headers.get("Authorization");
   if (const auto at = authorization.find("Signature="); at != std::string::npos) {
     secrets.push_back(authorization.substr(at + 10));
   }
-  for (std::string* field : {&error.message, &error.provider_code, &error.request_id, &error.resource}) {
+  for (std::string* field :
+       {&error.message, &error.provider_code, &error.request_id, &error.resource}) {
     for (const std::string& secret : secrets) replace_all(*field, secret, "[redacted]");
   }
 }
@@ -211,7 +214,8 @@ std::string XmlElement::text_at(const std::string& path) const {
   std::size_t start = 0;
   while (start <= path.size()) {
     const auto slash = path.find('/', start);
-    const std::string segment = path.substr(start, slash == std::string::npos ? std::string::npos : slash - start);
+    const std::string segment =
+        path.substr(start, slash == std::string::npos ? std::string::npos : slash - start);
     if (!segment.empty()) segments.push_back(segment);
     if (slash == std::string::npos) break;
     start = slash + 1;
@@ -341,7 +345,8 @@ Error parse_aws_error(const http::Response& response, const std::string& operati
     auto document = parse_xml(body);
     if (document.ok()) {
       const XmlElement& root = document.value();
-      const XmlElement* error_element = root.name == "Error" ? &root : root.find_descendant("Error");
+      const XmlElement* error_element =
+          root.name == "Error" ? &root : root.find_descendant("Error");
       if (error_element != nullptr) {
         understood = true;
         if (code.empty()) code = error_element->text_at("Code");
@@ -477,10 +482,10 @@ Result<nlohmann::json> AwsClient::call_json(Service service, const std::string& 
   auto parsed = nlohmann::json::parse(response.body, nullptr, false);
   if (parsed.is_discarded() || !parsed.is_object()) {
     // No excerpt: a success body may hold secrets (temporary credentials).
-    Error error = client_error(
-        ErrorKind::kMalformed, label, region,
-        "the answer is not a JSON object (" + std::to_string(response.body.size()) +
-            " bytes; truncated or malformed)");
+    Error error =
+        client_error(ErrorKind::kMalformed, label, region,
+                     "the answer is not a JSON object (" + std::to_string(response.body.size()) +
+                         " bytes; truncated or malformed)");
     error.http_status = response.status;
     error.request_id = response.headers.get("x-amzn-RequestId");
     return error;
@@ -516,10 +521,10 @@ Result<XmlElement> AwsClient::call_query(
   const http::Response& response = answer.value();
   auto document = parse_xml(response.body);
   if (!document.ok()) {
-    Error error = client_error(ErrorKind::kMalformed, label, region,
-                               "the answer is not well-formed XML (" +
-                                   std::to_string(response.body.size()) + " bytes): " +
-                                   document.error().message);
+    Error error =
+        client_error(ErrorKind::kMalformed, label, region,
+                     "the answer is not well-formed XML (" + std::to_string(response.body.size()) +
+                         " bytes): " + document.error().message);
     error.http_status = response.status;
     error.request_id = response.headers.get("x-amzn-RequestId");
     return error;

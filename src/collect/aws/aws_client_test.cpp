@@ -219,7 +219,11 @@ TEST_F(AwsClientTest, QueryRequestsMatchBotocoreBytes) {
        {{"RoleArn", "arn:aws:iam::123456789012:role/audit"},
         {"RoleSessionName", "s1"},
         {"DurationSeconds", "900"}}},
-      {Service::kEc2, "ec2", "describe_regions", "DescribeRegions", "2016-11-15",
+      {Service::kEc2,
+       "ec2",
+       "describe_regions",
+       "DescribeRegions",
+       "2016-11-15",
        {{"AllRegions", "true"}}},
   };
   transport_.answers = {answer(200, "<Answer/>")};
@@ -264,7 +268,8 @@ TEST_F(AwsClientTest, QueryAnswerIsParsedXml) {
   </GetCallerIdentityResult>
   <ResponseMetadata><RequestId>01234567-89ab</RequestId></ResponseMetadata>
 </GetCallerIdentityResponse>)")};
-  auto result = client().call_query(Service::kSts, "us-east-1", "GetCallerIdentity", "2011-06-15", {});
+  auto result =
+      client().call_query(Service::kSts, "us-east-1", "GetCallerIdentity", "2011-06-15", {});
   ASSERT_TRUE(result.ok()) << result.error().describe();
   EXPECT_EQ(result->name, "GetCallerIdentityResponse");
   EXPECT_EQ(result->text_at("GetCallerIdentityResult/Account"), "123456789012");
@@ -274,10 +279,10 @@ TEST_F(AwsClientTest, QueryAnswerIsParsedXml) {
 // --- Error handling -----------------------------------------------------------------------------
 
 TEST_F(AwsClientTest, ErrorAnswerBecomesAnErrorWithFullContext) {
-  transport_.answers = {
-      answer(400,
-             R"({"__type":"AccessDeniedException","message":"User: arn:aws:iam::1:user/a is not authorized to perform: kms:DescribeKey"})",
-             headers_of({{"x-amzn-RequestId", "req-42"}}))};
+  transport_.answers = {answer(
+      400,
+      R"({"__type":"AccessDeniedException","message":"User: arn:aws:iam::1:user/a is not authorized to perform: kms:DescribeKey"})",
+      headers_of({{"x-amzn-RequestId", "req-42"}}))};
   auto result = client().call_json(Service::kKms, "eu-west-1", "DescribeKey", {{"KeyId", "k"}});
   ASSERT_FALSE(result.ok());
   const Error& error = result.error();
@@ -296,7 +301,8 @@ TEST_F(AwsClientTest, QueryErrorAnswerBecomesAnError) {
   transport_.answers = {answer(
       403,
       R"(<ErrorResponse xmlns="https://sts.amazonaws.com/doc/2011-06-15/"><Error><Type>Sender</Type><Code>InvalidClientTokenId</Code><Message>The security token included in the request is invalid.</Message></Error><RequestId>sts-req-1</RequestId></ErrorResponse>)")};
-  auto result = client().call_query(Service::kSts, "us-east-1", "GetCallerIdentity", "2011-06-15", {});
+  auto result =
+      client().call_query(Service::kSts, "us-east-1", "GetCallerIdentity", "2011-06-15", {});
   ASSERT_FALSE(result.ok());
   EXPECT_EQ(result.error().kind, ErrorKind::kHttp);
   EXPECT_EQ(result.error().operation, "sts:GetCallerIdentity");
@@ -307,8 +313,8 @@ TEST_F(AwsClientTest, QueryErrorAnswerBecomesAnError) {
 }
 
 TEST_F(AwsClientTest, MalformedOrTruncatedJsonIsMalformed) {
-  for (const char* body : {R"({"Keys":[{"KeyId":"k1"},{"KeyId":)", "", "<html>oops</html>",
-                           "null", "[1,2]", R"({"a":1} trailing)"}) {
+  for (const char* body : {R"({"Keys":[{"KeyId":"k1"},{"KeyId":)", "", "<html>oops</html>", "null",
+                           "[1,2]", R"({"a":1} trailing)"}) {
     transport_.answers = {answer(200, body, headers_of({{"x-amzn-RequestId", "r-9"}}))};
     auto result = client().call_json(Service::kKms, "ap-south-1", "ListKeys", {});
     ASSERT_FALSE(result.ok()) << body;
@@ -323,7 +329,8 @@ TEST_F(AwsClientTest, MalformedOrTruncatedJsonIsMalformed) {
 TEST_F(AwsClientTest, MalformedXmlIsMalformed) {
   for (const char* body : {"<DescribeRegionsResponse><regionInfo><item>", "", "not xml"}) {
     transport_.answers = {answer(200, body)};
-    auto result = client().call_query(Service::kEc2, "us-west-2", "DescribeRegions", "2016-11-15", {});
+    auto result =
+        client().call_query(Service::kEc2, "us-west-2", "DescribeRegions", "2016-11-15", {});
     ASSERT_FALSE(result.ok()) << body;
     EXPECT_EQ(result.error().kind, ErrorKind::kMalformed) << body;
     EXPECT_EQ(result.error().operation, "ec2:DescribeRegions");
@@ -332,7 +339,8 @@ TEST_F(AwsClientTest, MalformedXmlIsMalformed) {
 }
 
 TEST_F(AwsClientTest, TransportErrorsKeepTheirKindAndGainTheRegion) {
-  Error refused{ErrorKind::kTransport, "request to kms.eu-west-1.amazonaws.com failed: could not connect"};
+  Error refused{ErrorKind::kTransport,
+                "request to kms.eu-west-1.amazonaws.com failed: could not connect"};
   refused.operation = "kms:ListKeys";
   transport_.answers = {refused};
   auto result = client().call_json(Service::kKms, "eu-west-1", "ListKeys", {});
@@ -349,7 +357,8 @@ TEST_F(AwsClientTest, UnavailableCredentialsAreReturnedAndNothingIsSent) {
   ASSERT_FALSE(json_result.ok());
   EXPECT_EQ(json_result.error().kind, ErrorKind::kCredentials);
   EXPECT_EQ(json_result.error().message, missing.message);
-  auto query_result = client().call_query(Service::kSts, "us-east-1", "GetCallerIdentity", "2011-06-15", {});
+  auto query_result =
+      client().call_query(Service::kSts, "us-east-1", "GetCallerIdentity", "2011-06-15", {});
   ASSERT_FALSE(query_result.ok());
   EXPECT_EQ(query_result.error().kind, ErrorKind::kCredentials);
   EXPECT_TRUE(transport_.requests.empty());
@@ -372,15 +381,16 @@ TEST_F(AwsClientTest, SecretsNeverAppearInErrors) {
   ASSERT_FALSE(client().call_json(Service::kKms, "us-east-1", "ListKeys", {}).ok());
   const std::string authorization = transport_.requests.at(0).headers.get("Authorization");
   ASSERT_FALSE(authorization.empty());
-  const std::string echoed = std::string("secret ") + kSecret + " token " + kSessionToken +
-                             " auth " + authorization;
+  const std::string echoed =
+      std::string("secret ") + kSecret + " token " + kSessionToken + " auth " + authorization;
 
   const std::vector<http::Response> echoes = {
       answer(400, nlohmann::json{{"__type", "ValidationException"}, {"message", echoed}}.dump()),
       answer(400, "<ErrorResponse><Error><Code>Bad</Code><Message>" + echoed +
                       "</Message></Error></ErrorResponse>"),
       answer(502, "garbage " + echoed),
-      answer(400, nlohmann::json{{"__type", echoed}}.dump(), headers_of({{"x-amzn-RequestId", echoed}})),
+      answer(400, nlohmann::json{{"__type", echoed}}.dump(),
+             headers_of({{"x-amzn-RequestId", echoed}})),
   };
   for (const http::Response& echo : echoes) {
     transport_.answers = {echo};
@@ -399,7 +409,8 @@ TEST_F(AwsClientTest, SecretsNeverAppearInErrors) {
 }
 
 TEST_F(AwsClientTest, ThrottledAttemptsAreRetriedAndCounted) {
-  http::RetryingTransport retrying(transport_, aws_retry_policy(), [](std::chrono::milliseconds) {});
+  http::RetryingTransport retrying(transport_, aws_retry_policy(),
+                                   [](std::chrono::milliseconds) {});
   AwsClient client(env_, retrying, clock_, credentials_);
   transport_.answers = {
       answer(400, R"({"__type":"ThrottlingException","message":"Rate exceeded"})"),
@@ -417,7 +428,8 @@ TEST_F(AwsClientTest, ThrottledAttemptsAreRetriedAndCounted) {
   ASSERT_FALSE(client.call_json(Service::kKms, "us-east-1", "ListKeys", {}).ok());
   EXPECT_EQ(client.requests_sent(), 4U) << "a denial is not retried";
 
-  transport_.answers = {answer(400, R"({"__type":"ThrottlingException","message":"Rate exceeded"})")};
+  transport_.answers = {
+      answer(400, R"({"__type":"ThrottlingException","message":"Rate exceeded"})")};
   auto exhausted = client.call_json(Service::kKms, "us-east-1", "ListKeys", {});
   ASSERT_FALSE(exhausted.ok());
   EXPECT_EQ(exhausted.error().provider_code, "ThrottlingException");
@@ -428,8 +440,10 @@ TEST_F(AwsClientTest, ThrottledAttemptsAreRetriedAndCounted) {
 
 TEST(ParseAwsError, JsonTypeAndMessage) {
   const Error error = parse_aws_error(
-      answer(400, R"({"__type":"NotFoundException","message":"Key 'arn:aws:kms:us-east-1:1:key/x' does not exist"})",
-             headers_of({{"x-amzn-RequestId", "abc-123"}})),
+      answer(
+          400,
+          R"({"__type":"NotFoundException","message":"Key 'arn:aws:kms:us-east-1:1:key/x' does not exist"})",
+          headers_of({{"x-amzn-RequestId", "abc-123"}})),
       "kms:DescribeKey", "us-east-1");
   EXPECT_EQ(error.kind, ErrorKind::kHttp);
   EXPECT_EQ(error.provider_code, "NotFoundException");
@@ -441,22 +455,30 @@ TEST(ParseAwsError, JsonTypeAndMessage) {
 }
 
 TEST(ParseAwsError, JsonCodeIsCutAtColonAndAfterHash) {
-  EXPECT_EQ(parse_aws_error(answer(400, R"({"__type":"com.amazonaws.kms#KMSInternalException","Message":"internal"})"), "", "")
-                .provider_code,
-            "KMSInternalException");
+  EXPECT_EQ(
+      parse_aws_error(
+          answer(400,
+                 R"({"__type":"com.amazonaws.kms#KMSInternalException","Message":"internal"})"),
+          "", "")
+          .provider_code,
+      "KMSInternalException");
   const Error with_uri = parse_aws_error(
-      answer(400, R"({"__type":"aws.protocoltests.restjson#FooError:http://internal.amazon.com/coral/com.amazon.coral.validate/","Message":"capital M"})"),
+      answer(
+          400,
+          R"({"__type":"aws.protocoltests.restjson#FooError:http://internal.amazon.com/coral/com.amazon.coral.validate/","Message":"capital M"})"),
       "", "");
   EXPECT_EQ(with_uri.provider_code, "FooError");
   EXPECT_EQ(with_uri.message, "capital M");
 }
 
 TEST(ParseAwsError, HeaderCodeWinsThenBodyCodeThenType) {
-  EXPECT_EQ(parse_aws_error(answer(400, R"({"__type":"FromType","code":"FromCode"})",
-                                   headers_of({{"X-Amzn-Errortype", "FromHeader:http://internal.amazon.com/"}})),
-                            "", "")
-                .provider_code,
-            "FromHeader");
+  EXPECT_EQ(
+      parse_aws_error(
+          answer(400, R"({"__type":"FromType","code":"FromCode"})",
+                 headers_of({{"X-Amzn-Errortype", "FromHeader:http://internal.amazon.com/"}})),
+          "", "")
+          .provider_code,
+      "FromHeader");
   EXPECT_EQ(parse_aws_error(answer(400, R"({"__type":"FromType","code":"FromCode"})"), "", "")
                 .provider_code,
             "FromCode");
@@ -486,10 +508,9 @@ TEST(ParseAwsError, StsQueryError) {
 }
 
 TEST(ParseAwsError, Ec2Error) {
-  const Error error = parse_aws_error(
-      answer(503, R"(<?xml version="1.0" encoding="UTF-8"?>
+  const Error error = parse_aws_error(answer(503, R"(<?xml version="1.0" encoding="UTF-8"?>
 <Response><Errors><Error><Code>RequestLimitExceeded</Code><Message>Request limit exceeded.</Message></Error></Errors><RequestID>ea966190-f9aa-478e-9ede-example</RequestID></Response>)"),
-      "ec2:DescribeRegions", "us-east-1");
+                                      "ec2:DescribeRegions", "us-east-1");
   EXPECT_EQ(error.provider_code, "RequestLimitExceeded");
   EXPECT_EQ(error.message, "Request limit exceeded.");
   EXPECT_EQ(error.request_id, "ea966190-f9aa-478e-9ede-example");
@@ -497,12 +518,12 @@ TEST(ParseAwsError, Ec2Error) {
 
 TEST(ParseAwsError, MotoErrorResponseForms) {
   // moto's generic XML error, also sent for JSON services when a signature is refused.
-  const Error signature = parse_aws_error(
-      answer(403, R"(<?xml version="1.0" encoding="utf-8"?>
+  const Error signature =
+      parse_aws_error(answer(403, R"(<?xml version="1.0" encoding="utf-8"?>
 <ErrorResponse><Errors><Error><Code>SignatureDoesNotMatch</Code><Message>The request signature we calculated does not match the signature you provided.</Message><Type>Sender</Type></Error></Errors></ErrorResponse>)",
-             headers_of({{"X-Amzn-ErrorType", "SignatureDoesNotMatch"},
-                         {"x-amz-request-id", "moto-req"}})),
-      "kms:ListKeys", "us-east-1");
+                             headers_of({{"X-Amzn-ErrorType", "SignatureDoesNotMatch"},
+                                         {"x-amz-request-id", "moto-req"}})),
+                      "kms:ListKeys", "us-east-1");
   EXPECT_EQ(signature.provider_code, "SignatureDoesNotMatch");
   EXPECT_EQ(signature.message,
             "The request signature we calculated does not match the signature you provided.");
@@ -511,14 +532,17 @@ TEST(ParseAwsError, MotoErrorResponseForms) {
 
   // moto's JSON services: __type and message, with X-Amzn-ErrorType.
   const Error json = parse_aws_error(
-      answer(400, R"({"__type": "InvalidClientTokenId", "message": "The security token included in the request is invalid."})"),
+      answer(
+          400,
+          R"({"__type": "InvalidClientTokenId", "message": "The security token included in the request is invalid."})"),
       "", "");
   EXPECT_EQ(json.provider_code, "InvalidClientTokenId");
 
   // An S3-style error at the root.
-  const Error root = parse_aws_error(
-      answer(400, "<Error><Code>AuthFailure</Code><Message>denied</Message><RequestId>r</RequestId></Error>"),
-      "", "");
+  const Error root = parse_aws_error(answer(400,
+                                            "<Error><Code>AuthFailure</Code><Message>denied</"
+                                            "Message><RequestId>r</RequestId></Error>"),
+                                     "", "");
   EXPECT_EQ(root.provider_code, "AuthFailure");
   EXPECT_EQ(root.request_id, "r");
 }
@@ -550,7 +574,8 @@ TEST(ParseAwsError, UnparseableBodyKeepsStatusAndAShortPrintableExcerpt) {
 
 TEST(ParseAwsError, MultiLineMessagesBecomeOneLine) {
   const Error error = parse_aws_error(
-      answer(400, R"({"__type":"ValidationException","message":"line one\nline two\r\n"})"), "", "");
+      answer(400, R"({"__type":"ValidationException","message":"line one\nline two\r\n"})"), "",
+      "");
   EXPECT_EQ(error.message, "line one line two");
 }
 
@@ -600,11 +625,13 @@ TEST(AwsRetryPolicy, RetriesThrottlesAndServerErrorsOnly) {
   EXPECT_EQ(decide(400, R"({"__type":"ThrottlingException","message":"Rate exceeded"})"),
             RetryDecision::kRetry);
   EXPECT_EQ(decide(400, R"({"__type":"TooManyRequestsException"})"), RetryDecision::kRetry);
-  EXPECT_EQ(decide(400, "<ErrorResponse><Error><Type>Sender</Type><Code>Throttling</Code>"
-                        "<Message>Rate exceeded</Message></Error></ErrorResponse>"),
+  EXPECT_EQ(decide(400,
+                   "<ErrorResponse><Error><Type>Sender</Type><Code>Throttling</Code>"
+                   "<Message>Rate exceeded</Message></Error></ErrorResponse>"),
             RetryDecision::kRetry);
-  EXPECT_EQ(decide(503, "<Response><Errors><Error><Code>RequestLimitExceeded</Code></Error>"
-                        "</Errors></Response>"),
+  EXPECT_EQ(decide(503,
+                   "<Response><Errors><Error><Code>RequestLimitExceeded</Code></Error>"
+                   "</Errors></Response>"),
             RetryDecision::kRetry);
   for (int status : {429, 500, 502, 503, 504}) {
     EXPECT_EQ(decide(status, ""), RetryDecision::kRetry) << status;
@@ -619,7 +646,8 @@ TEST(AwsRetryPolicy, RetriesThrottlesAndServerErrorsOnly) {
   EXPECT_EQ(policy.classify_error(Error{ErrorKind::kMalformed, "too big"}), RetryDecision::kDone);
 }
 
-// --- XML ------------------------------------------------------------------------------------------
+// --- XML
+// ------------------------------------------------------------------------------------------
 
 TEST(ParseXml, StripsPrefixesAndConcatenatesText) {
   auto document = parse_xml(R"(<?xml version="1.0"?>

@@ -184,16 +184,28 @@ class CachingProvider : public CredentialProvider {
   Result<Credentials> get() final {
     std::lock_guard<std::mutex> lock(mutex_);
     const TimePoint now = clock_.now();
-    if (cached_ && (!cached_->expiration || now + kRefreshWindow < *cached_->expiration)) {
-      return *cached_;
-    }
+    const bool fresh = cached_ && (!cached_->expiration || now + kRefreshWindow < *cached_->expiration);
+    // Credentials inside the refresh window get one refresh attempt, not one per API call; they
+    // stay in use until they actually expire.
+    const bool refresh_already_tried =
+        cached_ && refreshed_at_ && cached_->expiration && now < *cached_->expiration &&
+        *refreshed_at_ + kRefreshWindow >= *cached_->expiration;
+    if (fresh || refresh_already_tried) return *cached_;
     Result<Credentials> fetched = fetch();
+    refreshed_at_ = now;
     if (!fetched.ok()) {
       // A failed refresh must not discard credentials that are still valid for a few minutes.
       if (cached_ && cached_->expiration && now < *cached_->expiration) return *cached_;
       return fetched.error();
     }
-    cached_ = std::move(fetched).value();
+    Credentials credentials = std::move(fetched).value();
+    if (credentials.expiration && *credentials.expiration <= now) {
+      // As the AWS SDKs do: credentials that are expired when handed over are refused, not used.
+      return credentials_error(describe() + " returned credentials that expired at " +
+                               format_iso8601(*credentials.expiration) +
+                               "; refresh them at their source and run again");
+    }
+    cached_ = std::move(credentials);
     cached_->source = describe();
     return *cached_;
   }
@@ -206,6 +218,7 @@ class CachingProvider : public CredentialProvider {
   const Clock& clock_;
   std::mutex mutex_;
   std::optional<Credentials> cached_;
+  std::optional<TimePoint> refreshed_at_;
 };
 
 class StaticProvider final : public CachingProvider {

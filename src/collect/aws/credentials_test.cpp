@@ -742,6 +742,31 @@ TEST_F(CredentialProcessTest, LongTermKeysWithoutExpirationAreCachedForGood) {
   EXPECT_EQ(commands.size(), 1U);
 }
 
+TEST_F(CredentialProcessTest, CredentialsAlreadyExpiredAreRefused) {
+  // Regression: expired credentials were cached and used, and the process re-ran on every call.
+  process_output =
+      std::string(R"({"Version": 1, "AccessKeyId": "ASIAPROC", "SecretAccessKey": "proc-secret",)"
+                  R"( "SessionToken": "proc-token", "Expiration": "2015-08-30T12:00:00Z"})");
+  const Error error = fetch_error(options);
+  EXPECT_EQ(error.kind, ErrorKind::kCredentials);
+  EXPECT_NE(error.message.find("expired at 2015-08-30T12:00:00Z"), std::string::npos)
+      << error.message;
+  expect_no_secret(error.describe());
+}
+
+TEST_F(CredentialProcessTest, CredentialsInsideTheRefreshWindowAreFetchedOnceUntilTheyExpire) {
+  process_output =
+      std::string(R"({"Version": 1, "AccessKeyId": "ASIAPROC", "SecretAccessKey": "proc-secret",)"
+                  R"( "SessionToken": "proc-token", "Expiration": "2015-08-30T12:38:00Z"})");
+  auto provider = resolve(options);
+  ASSERT_TRUE(provider.ok());
+  for (int call = 0; call < 5; ++call) ASSERT_TRUE(provider.value()->get().ok());
+  EXPECT_EQ(commands.size(), 1U);
+  clock.advance(std::chrono::minutes(3));  // 12:39: expired, so the source is asked again
+  EXPECT_FALSE(provider.value()->get().ok());
+  EXPECT_EQ(commands.size(), 2U);
+}
+
 TEST_F(CredentialProcessTest, BadJsonNamesProfileAndCommandButNotTheSecret) {
   process_output = std::string(R"({"Version": 1, "AccessKeyId": "ASIAPROC", "SecretAccessKey": )"
                                R"("proc-secret", oops})");
@@ -843,7 +868,13 @@ TEST_F(CredentialChainTest, ContainerTokenFileWinsAndIsReread) {
   ASSERT_TRUE(provider.value()->get().ok());
   EXPECT_EQ(transport.requests[0].headers.get("Authorization"), "auth-token-value");
   env.files["/var/run/pod-token"] = "second-token";
-  ASSERT_TRUE(provider.value()->get().ok());  // expires in 4 minutes: refreshed
+  ASSERT_TRUE(provider.value()->get().ok());  // in the refresh window, but refreshed just now
+  ASSERT_EQ(transport.requests.size(), 1U);
+  transport.route("GET", "http://169.254.170.23/v1/credentials", 200,
+                  R"({"AccessKeyId":"ASIAECS2","SecretAccessKey":"ecs-secret",)"
+                  R"("Token":"ecs-token","Expiration":"2015-08-30T13:40:00Z"})");
+  clock.advance(std::chrono::minutes(5));  // 12:41: expired, refreshed with the new token
+  ASSERT_TRUE(provider.value()->get().ok());
   ASSERT_EQ(transport.requests.size(), 2U);
   EXPECT_EQ(transport.requests[1].headers.get("Authorization"), "second-token");
 }

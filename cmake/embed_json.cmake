@@ -1,0 +1,16 @@
+# Writes a C++ file holding each JSON input as a string, keyed by file stem: the built-in
+# baselines and scenarios are data compiled into the binary.
+if(NOT FUNCTION)
+  set(FUNCTION builtin_baseline_sources)
+endif()
+if(NOT NAMESPACE)
+  set(NAMESPACE hsmproof::rules)
+endif()
+set(content "// Generated from JSON data files; do not edit.\n#include <map>\n#include <string>\n\nnamespace ${NAMESPACE} {\nconst std::map<std::string, std::string>& ${FUNCTION}() {\n  static const std::map<std::string, std::string> sources = {\n")
+foreach(input ${INPUTS})
+  get_filename_component(stem ${input} NAME_WE)
+  file(READ ${input} text)
+  string(APPEND content "    {\"${stem}\", R\"hsmproof_json(${text})hsmproof_json\"},\n")
+endforeach()
+string(APPEND content "  };\n  return sources;\n}\n}  // namespace ${NAMESPACE}\n")
+file(WRITE ${OUTPUT} "${content}")

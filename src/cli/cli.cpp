@@ -21,6 +21,8 @@ const std::vector<Command>& commands() {
       {"rules", "list every check: id, title, the requirement it implements, permissions",
        rules_command},
       {"permissions", "print the least-privilege policy a scan needs (aws)", permissions_command},
+      {"sandbox", "serve emulated AWS and Azure endpoints from a scenario, on loopback",
+       sandbox_command},
   };
   return table;
 }

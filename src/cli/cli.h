@@ -43,6 +43,7 @@ int run(const std::vector<std::string>& args, Io& io);
 int scan_command(const std::vector<std::string>& args, Io& io);
 int rules_command(const std::vector<std::string>& args, Io& io);
 int permissions_command(const std::vector<std::string>& args, Io& io);
+int sandbox_command(const std::vector<std::string>& args, Io& io);
 
 const char* version();
 

@@ -11,6 +11,7 @@
 
 #include "cli/cli.h"
 #include "cli/cli_parse.h"
+#include "cli/sandbox_command.h"
 #include "collect/aws/aws_client.h"
 #include "collect/aws/collector.h"
 #include "collect/aws/credentials.h"
@@ -38,6 +39,8 @@ struct ScanOptions {
   std::string baseline = "entrust";
   std::size_t concurrency = 16;
   bool quiet = false;
+  bool sandbox = false;
+  std::string scenario;
 };
 
 int exit_code_for(model::Status verdict) {
@@ -112,6 +115,13 @@ int scan_command(const std::vector<std::string>& args, Io& io) {
       ->check(CLI::Range(1, 256))
       ->type_name("N");
   app.add_flag("--quiet", options.quiet, "No progress line on standard error");
+  app.add_flag("--sandbox", options.sandbox,
+               "Scan a local emulation of the clouds, started in this process from a scenario "
+               "(no cloud account needed); the environment's AWS_* and AZURE_* settings are "
+               "replaced by the sandbox's");
+  app.add_option("--scenario", options.scenario,
+                 "With --sandbox: scenario file or built-in name (default: the built-in one)")
+      ->type_name("FILE");
 
   if (auto parsed = parse_command_line(app, args, io); parsed.has_value()) return *parsed;
 
@@ -120,6 +130,26 @@ int scan_command(const std::vector<std::string>& args, Io& io) {
     return kExitUsage;
   }
   options.aws = true;  // AWS is the only provider so far, so it is the default.
+
+  if (!options.scenario.empty() && !options.sandbox) {
+    io.err << "hsmproof scan: --scenario goes with --sandbox.\n";
+    return kExitUsage;
+  }
+  // Declared before everything that talks to it, so it outlives the transports and the pool.
+  std::unique_ptr<sandbox::Sandbox> sandbox_server;
+  if (options.sandbox) {
+    if (!options.profile.empty()) {
+      io.err << "hsmproof scan: --profile cannot be combined with --sandbox, which brings its "
+                "own credentials.\n";
+      return kExitUsage;
+    }
+    auto started = start_sandbox_for_scan(options.scenario);
+    if (!started.ok()) {
+      io.err << "hsmproof scan: " << started.error().message << "\n";
+      return started.error().kind == ErrorKind::kUsage ? kExitUsage : kExitInternal;
+    }
+    sandbox_server = std::move(started).value();
+  }
 
   const Result<rules::Baseline> baseline = rules::builtin_baseline(options.baseline);
   if (!baseline.ok()) {
@@ -130,6 +160,7 @@ int scan_command(const std::vector<std::string>& args, Io& io) {
   ProcessEnvironment env;
   SystemClock clock;
   http::TransportOptions transport_options;
+  transport_options.user_agent = std::string("hsmproof/") + version();
   if (auto bundle = env.get("AWS_CA_BUNDLE"); bundle && !bundle->empty()) {
     if (!env.file_exists(*bundle)) {
       io.err << "hsmproof scan: AWS_CA_BUNDLE names " << *bundle

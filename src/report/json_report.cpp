@@ -14,21 +14,6 @@ namespace {
 using Json = nlohmann::ordered_json;
 using model::Status;
 
-// Local on purpose: the report owns the spelling its readers depend on.
-const char* status_name(Status status) {
-  switch (status) {
-    case Status::kPass:
-      return "pass";
-    case Status::kFail:
-      return "fail";
-    case Status::kIncomplete:
-      return "incomplete";
-    case Status::kNotApplicable:
-      return "not_applicable";
-  }
-  return "incomplete";
-}
-
 const char* error_kind_name(ErrorKind kind) {
   switch (kind) {
     case ErrorKind::kTransport:
@@ -55,7 +40,7 @@ Json status_counts(const std::array<int, kAllStatuses.size()>& counts) {
   Json out = Json::object();
   int total = 0;
   for (std::size_t i = 0; i < kAllStatuses.size(); ++i) {
-    out[status_name(kAllStatuses[i])] = counts[i];
+    out[model::to_string(kAllStatuses[i])] = counts[i];
     total += counts[i];
   }
   out["total"] = total;
@@ -99,7 +84,7 @@ Json error_json(const Error& error) {
 Json resource_json(const model::ResourceFinding& resource) {
   Json out = Json::object();
   out["id"] = resource.id;
-  out["status"] = status_name(resource.status);
+  out["status"] = model::to_string(resource.status);
   out["detail"] = resource.detail;
   return out;
 }
@@ -108,7 +93,7 @@ Json check_json(const model::CheckFinding& check) {
   Json out = Json::object();
   out["id"] = check.id;
   out["title"] = check.title;
-  out["status"] = status_name(check.status);
+  out["status"] = model::to_string(check.status);
   out["message"] = check.message;
   Json resources = Json::array();
   for (const auto& resource : check.resources) resources.push_back(resource_json(resource));
@@ -127,7 +112,7 @@ Json location_json(const model::LocationFinding& location) {
   out["account"] = location.account;
   out["region"] = location.region;
   out["name"] = location.name;
-  out["verdict"] = status_name(location.verdict);
+  out["verdict"] = model::to_string(location.verdict);
   out["holds_requested_key"] = location.holds_requested_key;
   Json checks = Json::array();
   for (const auto& check : location.checks) checks.push_back(check_json(check));
@@ -139,7 +124,7 @@ Json location_json(const model::LocationFinding& location) {
 
 std::string render_json(const model::Findings& findings, const ReportContext& context) {
   Json report = Json::object();
-  report["verdict"] = status_name(findings.verdict);
+  report["verdict"] = model::to_string(findings.verdict);
   report["verdict_reason"] = findings.verdict_reason;
   report["baseline"] = findings.baseline;
   report["trust_level"] = context.trust_level;

@@ -154,33 +154,6 @@ std::optional<std::string> base64_decode(const std::string& text) {
   return out;
 }
 
-std::string xml_escape(const std::string& text) {
-  std::string out;
-  out.reserve(text.size());
-  for (char c : text) {
-    switch (c) {
-      case '&':
-        out += "&amp;";
-        break;
-      case '<':
-        out += "&lt;";
-        break;
-      case '>':
-        out += "&gt;";
-        break;
-      case '"':
-        out += "&quot;";
-        break;
-      case '\'':
-        out += "&apos;";
-        break;
-      default:
-        out += c;
-    }
-  }
-  return out;
-}
-
 std::string iso8601(std::int64_t epoch_seconds, bool with_millis) {
   const auto seconds = static_cast<std::time_t>(epoch_seconds);
   std::tm parts{};

@@ -12,6 +12,7 @@
 #include <string>
 #include <vector>
 
+#include "core/text.h"
 #include "sandbox/sandbox.h"
 
 namespace hsmproof::sandbox::aws_impl {
@@ -112,7 +113,7 @@ std::string account_user_id(const AwsAccountSpec& account);
 std::string base64_encode(const std::string& bytes);
 // Strict standard base64 (padding required); nullopt when the text is not base64.
 std::optional<std::string> base64_decode(const std::string& text);
-std::string xml_escape(const std::string& text);
+using ::hsmproof::xml_escape;  // core/text.h
 // "2015-08-30T12:36:00Z"; with_millis gives "2015-08-30T12:36:00.000Z" as STS writes.
 std::string iso8601(std::int64_t epoch_seconds, bool with_millis = false);
 std::int64_t epoch_now();

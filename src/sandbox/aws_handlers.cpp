@@ -10,6 +10,7 @@
 #include <string>
 
 #include "sandbox/aws_auth.h"
+#include "core/text.h"
 #include "sandbox/aws_common.h"
 #include "sandbox/sandbox.h"
 
@@ -31,30 +32,6 @@ constexpr const char* kSignatureMismatch =
     "AWS Secret Access Key and signing method. Consult the service documentation for details.";
 
 // ---- small text helpers ----
-
-int hex_value(char c) {
-  if (c >= '0' && c <= '9') return c - '0';
-  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
-  return -1;
-}
-
-std::string form_decode(const std::string& text) {
-  std::string out;
-  out.reserve(text.size());
-  for (std::size_t i = 0; i < text.size(); ++i) {
-    if (text[i] == '+') {
-      out += ' ';
-    } else if (text[i] == '%' && i + 2 < text.size() && hex_value(text[i + 1]) >= 0 &&
-               hex_value(text[i + 2]) >= 0) {
-      out += static_cast<char>(hex_value(text[i + 1]) * 16 + hex_value(text[i + 2]));
-      i += 2;
-    } else {
-      out += text[i];
-    }
-  }
-  return out;
-}
 
 std::map<std::string, std::string> parse_form(const std::string& body) {
   std::map<std::string, std::string> params;

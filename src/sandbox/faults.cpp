@@ -1,4 +1,5 @@
 #include "sandbox/faults.h"
+#include "core/text.h"
 
 #include <fmt/format.h>
 
@@ -21,33 +22,6 @@ std::string lower(std::string text) {
 
 bool starts_with(const std::string& text, std::string_view prefix) {
   return text.size() >= prefix.size() && text.compare(0, prefix.size(), prefix) == 0;
-}
-
-std::string xml_text(const std::string& text) {
-  std::string out;
-  out.reserve(text.size());
-  for (const char c : text) {
-    switch (c) {
-      case '&':
-        out += "&amp;";
-        break;
-      case '<':
-        out += "&lt;";
-        break;
-      case '>':
-        out += "&gt;";
-        break;
-      case '"':
-        out += "&quot;";
-        break;
-      case '\'':
-        out += "&apos;";
-        break;
-      default:
-        out += c;
-    }
-  }
-  return out;
 }
 
 // The segment after `marker` in a lower-cased path, cut from the original (names keep case).
@@ -87,7 +61,7 @@ SandboxResponse sts_error(SandboxContext& context, int status, const std::string
       "<ErrorResponse xmlns=\"https://sts.amazonaws.com/doc/2011-06-15/\">\n"
       "  <Error>\n    <Type>{}</Type>\n    <Code>{}</Code>\n    <Message>{}</Message>\n"
       "  </Error>\n  <RequestId>{}</RequestId>\n</ErrorResponse>\n",
-      type, code, xml_text(message), request_id);
+      type, code, xml_escape(message), request_id);
   return response;
 }
 
@@ -101,7 +75,7 @@ SandboxResponse ec2_error(SandboxContext& context, int status, const std::string
   response.body = fmt::format(
       "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<Response><Errors><Error><Code>{}</Code>"
       "<Message>{}</Message></Error></Errors><RequestID>{}</RequestID></Response>",
-      code, xml_text(message), request_id);
+      code, xml_escape(message), request_id);
   return response;
 }
 
